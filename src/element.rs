@@ -1,8 +1,8 @@
 //! Storage element types: `f32`, `f16` and `bf16`. Arithmetic is always `f32` inside kernels.
 
 use core::fmt;
-use cubecl::prelude::{ComputeClient, CubePrimitive, Float, Runtime};
 use cubecl::ir::features::TypeUsage;
+use cubecl::prelude::{ComputeClient, CubePrimitive, Float, Runtime};
 
 /// Storage type of a [`DeviceTensor`](crate::DeviceTensor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,9 +41,9 @@ pub trait OrthoElement:
     /// The matching [`DType`].
     const DTYPE: DType;
     /// Widening conversion, exact for all three types.
-    fn to_f64(self) -> f64;
+    fn as_f64(self) -> f64;
     /// Rounding conversion (round to nearest even).
-    fn from_f64(v: f64) -> Self;
+    fn round_from_f64(v: f64) -> Self;
 }
 
 mod private {
@@ -55,30 +55,30 @@ mod private {
 
 impl OrthoElement for f32 {
     const DTYPE: DType = DType::F32;
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self as f64
     }
-    fn from_f64(v: f64) -> Self {
+    fn round_from_f64(v: f64) -> Self {
         v as f32
     }
 }
 
 impl OrthoElement for half::f16 {
     const DTYPE: DType = DType::F16;
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         half::f16::to_f64(self)
     }
-    fn from_f64(v: f64) -> Self {
+    fn round_from_f64(v: f64) -> Self {
         half::f16::from_f64(v)
     }
 }
 
 impl OrthoElement for half::bf16 {
     const DTYPE: DType = DType::BF16;
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         half::bf16::to_f64(self)
     }
-    fn from_f64(v: f64) -> Self {
+    fn round_from_f64(v: f64) -> Self {
         half::bf16::from_f64(v)
     }
 }

@@ -8,7 +8,9 @@ use crate::Axis;
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum OrthoError {
     /// Two tensors that must match element for element have different shapes.
-    #[error("shape mismatch: `{left}` has shape {left_shape:?} but `{right}` has shape {right_shape:?}")]
+    #[error(
+        "shape mismatch: `{left}` has shape {left_shape:?} but `{right}` has shape {right_shape:?}"
+    )]
     ShapeMismatch {
         left: &'static str,
         left_shape: Vec<usize>,

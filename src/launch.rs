@@ -68,7 +68,9 @@ pub(crate) fn launch_forward<R: Runtime>(
     };
     match x.dtype() {
         DType::F32 => forward_typed::<R, f32>(client, &args, layout, &plan, &limits, eps, kind),
-        DType::F16 => forward_typed::<R, half::f16>(client, &args, layout, &plan, &limits, eps, kind),
+        DType::F16 => {
+            forward_typed::<R, half::f16>(client, &args, layout, &plan, &limits, eps, kind)
+        }
         DType::BF16 => {
             forward_typed::<R, half::bf16>(client, &args, layout, &plan, &limits, eps, kind)
         }
@@ -98,7 +100,9 @@ pub(crate) fn launch_backward<R: Runtime>(
         outputs: [dx.handle().clone(), df.handle().clone()],
     };
     match x.dtype() {
-        DType::F32 => backward_typed::<R, f32>(client, &args, layout, &plan, &limits, eps, residual),
+        DType::F32 => {
+            backward_typed::<R, f32>(client, &args, layout, &plan, &limits, eps, residual)
+        }
         DType::F16 => {
             backward_typed::<R, half::f16>(client, &args, layout, &plan, &limits, eps, residual)
         }
@@ -171,7 +175,10 @@ fn forward_typed<R: Runtime, F: Float + CubeElement>(
             cube_units,
         } => {
             let positions = layout.outer * inner_len;
-            let count = grid(positions.div_ceil(cube_units as usize), limits.max_cube_count)?;
+            let count = grid(
+                positions.div_ceil(cube_units as usize),
+                limits.max_cube_count,
+            )?;
             let n = layout.numel() / vector;
             guarded(|| unsafe {
                 columns::orthogonalize_columns_fwd_kernel::launch_unchecked::<F, R>(
@@ -200,8 +207,16 @@ fn forward_typed<R: Runtime, F: Float + CubeElement>(
             width,
             ..
         } => {
-            let coefs =
-                split_coefficients::<R, F>(client, b, layout, plan, limits, eps, kind.with_stats, false)?;
+            let coefs = split_coefficients::<R, F>(
+                client,
+                b,
+                layout,
+                plan,
+                limits,
+                eps,
+                kind.with_stats,
+                false,
+            )?;
             let rows = layout.vectors();
             let count = grid(rows * chunks, limits.max_cube_count)?;
             let n = rows * row_len;
@@ -276,7 +291,11 @@ fn split_coefficients<R: Runtime, F: Float + CubeElement>(
             backward,
         )
     })?;
-    let stats_len = if with_stats { rows * STATS_PER_VECTOR } else { 1 };
+    let stats_len = if with_stats {
+        rows * STATS_PER_VECTOR
+    } else {
+        1
+    };
     let units = limits.cube_units;
     let count = grid(rows.div_ceil(units as usize), limits.max_cube_count)?;
     guarded(|| unsafe {
@@ -346,7 +365,10 @@ fn backward_typed<R: Runtime, F: Float + CubeElement>(
             cube_units,
         } => {
             let positions = layout.outer * inner_len;
-            let count = grid(positions.div_ceil(cube_units as usize), limits.max_cube_count)?;
+            let count = grid(
+                positions.div_ceil(cube_units as usize),
+                limits.max_cube_count,
+            )?;
             let n = layout.numel() / vector;
             guarded(|| unsafe {
                 columns::orthogonalize_columns_bwd_kernel::launch_unchecked::<F, R>(
@@ -375,7 +397,8 @@ fn backward_typed<R: Runtime, F: Float + CubeElement>(
             width,
             ..
         } => {
-            let coefs = split_coefficients::<R, F>(client, b, layout, plan, limits, eps, false, true)?;
+            let coefs =
+                split_coefficients::<R, F>(client, b, layout, plan, limits, eps, false, true)?;
             let rows = layout.vectors();
             let count = grid(rows * chunks, limits.max_cube_count)?;
             let n = rows * row_len;

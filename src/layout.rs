@@ -1,7 +1,7 @@
 //! How an [`Axis`] turns a shape into vectors. Shared by the reference and the kernels so both
 //! agree on which elements form a vector and in which order vectors are numbered.
 
-use crate::{Axis, OrthoError, Options};
+use crate::{Axis, Options, OrthoError};
 
 /// A tensor seen as `[outer, len, inner]` (row-major): vector `(o, i)` is the `len` elements
 /// `o * len * inner + c * inner + i` for `c` in `0..len`. Vectors are numbered `o * inner + i`,

@@ -44,6 +44,8 @@
 //! The derivation of the backward pass is in `docs/math.md`; known limits are in
 //! `docs/limits.md`. [`reference`] holds the same operations on host `f64` slices.
 
+#[doc(hidden)]
+pub mod baseline;
 mod element;
 mod error;
 mod launch;
@@ -52,6 +54,11 @@ mod policy;
 pub mod reference;
 mod stats;
 mod tensor;
+
+/// Runs the README's example as a doctest.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
 
 pub use element::{DType, OrthoElement};
 pub use error::OrthoError;
@@ -119,6 +126,11 @@ fn validate<R: Runtime>(
                 found: t.dtype(),
             });
         }
+    }
+    let layout = VectorLayout::resolve(x.shape(), opts.axis)?;
+    require_dtype(x.client(), x.dtype())?;
+    check_allocation(x.client(), layout.numel(), x.dtype())?;
+    for &(name, t) in tensors {
         if !t.is_contiguous() {
             return Err(OrthoError::NonContiguous {
                 argument: name,
@@ -127,9 +139,6 @@ fn validate<R: Runtime>(
             });
         }
     }
-    let layout = VectorLayout::resolve(x.shape(), opts.axis)?;
-    require_dtype(x.client(), x.dtype())?;
-    check_allocation(x.client(), layout.numel(), x.dtype())?;
     Ok(layout)
 }
 

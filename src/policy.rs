@@ -71,17 +71,18 @@ impl DeviceLimits {
     }
 
     /// Largest optimized vector width that divides `n`.
-    fn vector_for(&self, n: usize) -> usize {
+    pub fn vector_for(&self, n: usize) -> usize {
         self.vector_sizes
             .iter()
             .copied()
-            .filter(|&v| v > 0 && n % v == 0)
+            .filter(|&v| v > 0 && n.is_multiple_of(v))
             .max()
             .unwrap_or(1)
     }
 
     fn plane_for(&self, width: u32) -> bool {
-        self.plane_size.is_some_and(|p| width >= p && width % p == 0)
+        self.plane_size
+            .is_some_and(|p| width >= p && width.is_multiple_of(p))
     }
 }
 
@@ -140,7 +141,10 @@ impl Plan {
         }
         if row_len <= units * MAX_CACHED {
             // Enough units that each holds about TARGET_CACHED slices, as a power of two.
-            let width = row_len.div_ceil(TARGET_CACHED).next_power_of_two().min(units) as u32;
+            let width = row_len
+                .div_ceil(TARGET_CACHED)
+                .next_power_of_two()
+                .min(units) as u32;
             return Plan::Rows {
                 vector,
                 row_len,
@@ -241,7 +245,17 @@ mod tests {
     #[test]
     fn long_vectors_split_and_strided_vectors_use_columns() {
         let plan = Plan::new(&layout(65_537, 1), &limits(None));
-        assert!(matches!(plan, Plan::Split { vector: 1, chunks: 5, .. }), "{plan:?}");
+        assert!(
+            matches!(
+                plan,
+                Plan::Split {
+                    vector: 1,
+                    chunks: 5,
+                    ..
+                }
+            ),
+            "{plan:?}"
+        );
         let plan = Plan::new(&layout(64, 49), &limits(None));
         assert_eq!(
             plan,
@@ -256,8 +270,12 @@ mod tests {
     #[test]
     fn grids_spill_into_the_second_dimension() {
         let max = (65_535, 65_535, 65_535);
-        assert_eq!(grid(10, max).unwrap(), CubeCount::Static(10, 1, 1));
-        assert_eq!(grid(65_536, max).unwrap(), CubeCount::Static(65_535, 2, 1));
+        let dims = |count: CubeCount| match count {
+            CubeCount::Static(x, y, z) => (x, y, z),
+            CubeCount::Dynamic(_) => panic!("the policy only makes static grids"),
+        };
+        assert_eq!(dims(grid(10, max).unwrap()), (10, 1, 1));
+        assert_eq!(dims(grid(65_536, max).unwrap()), (65_535, 2, 1));
         assert!(matches!(
             grid(usize::MAX / 2, max),
             Err(OrthoError::TooLarge { .. })

@@ -11,7 +11,7 @@
 
 use crate::layout::{validate_options, VectorLayout};
 use crate::stats::VectorStats;
-use crate::{OrthoError, Options};
+use crate::{Options, OrthoError};
 
 /// `num / D` with the crate's rule that it is 0 when `D == 0`.
 fn over(num: f64, denom: f64) -> f64 {
@@ -147,7 +147,11 @@ pub fn vector_stats(
     let layout = check(shape, opts, &[("x", x), ("f", f)])?;
     Ok((0..layout.vectors())
         .map(|v| {
-            let (xx, xf, ff) = (dot(&layout, v, x, x), dot(&layout, v, x, f), dot(&layout, v, f, f));
+            let (xx, xf, ff) = (
+                dot(&layout, v, x, x),
+                dot(&layout, v, x, f),
+                dot(&layout, v, f, f),
+            );
             let denom = xx + opts.eps as f64;
             let s = over(xf, denom);
             let par = s * s * xx;

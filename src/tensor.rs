@@ -152,7 +152,9 @@ impl<R: Runtime> DeviceTensor<R> {
             let last = shape
                 .iter()
                 .zip(strides)
-                .try_fold(0usize, |acc, (&d, &s)| (d - 1).checked_mul(s)?.checked_add(acc))
+                .try_fold(0usize, |acc, (&d, &s)| {
+                    (d - 1).checked_mul(s)?.checked_add(acc)
+                })
                 .ok_or_else(|| OrthoError::ShapeOverflow {
                     shape: shape.to_vec(),
                 })?;
@@ -246,7 +248,11 @@ impl<R: Runtime> DeviceTensor<R> {
     pub fn permute(&self, order: &[usize]) -> Result<Self, OrthoError> {
         let rank = self.shape.len();
         let mut seen = vec![false; rank];
-        if order.len() != rank || order.iter().any(|&k| k >= rank || std::mem::replace(&mut seen[k], true)) {
+        if order.len() != rank
+            || order
+                .iter()
+                .any(|&k| k >= rank || std::mem::replace(&mut seen[k], true))
+        {
             return Err(OrthoError::InvalidLayout {
                 reason: format!("{order:?} is not a permutation of 0..{rank}"),
             });

@@ -1,62 +1,132 @@
-//! Kernels for the benchmarks only: the unfused composition an eager framework would run, and
-//! a copy that moves exactly the bytes the fused kernels must move.
+//! Kernels for the benchmarks only: the unfused composition an eager framework runs, and copies
+//! that move exactly the bytes the fused kernels must move.
 //!
-//! The unfused chain is deliberately one simple kernel per primitive, each reading and writing
-//! global memory, as `(x * f).sum(-1) / ((x * x).sum(-1) + eps)` then `f - s * x` runs in an
-//! eager framework. It is the baseline the fused kernels are measured against, not an API.
+//! The unfused chain is one simple kernel per primitive, each reading and writing global
+//! memory, as `s = (x * f).sum(axis) / ((x * x).sum(axis) + eps); out = f - s * x` runs in an
+//! eager framework. Its reductions are reasonable ones (a cube per contiguous vector with a
+//! tree, a unit per strided vector), so the comparison measures fusion, not a weak reduction.
+//! Tensors are seen as `[outer, len, inner]` as everywhere in the crate.
 
+use crate::math::Dots;
+use crate::reduce::sum_across_row;
 use cubecl::prelude::*;
 
 /// `out[i] = a[i] * b[i]`.
 #[cube(launch_unchecked)]
-pub fn mul_kernel<F: Float>(a: &Array<F>, b: &Array<F>, out: &mut Array<F>, len: usize) {
+pub fn mul_kernel<F: Float, N: Size>(
+    a: &Array<Vector<F, N>>,
+    b: &Array<Vector<F, N>>,
+    out: &mut Array<Vector<F, N>>,
+    len: usize,
+) {
     let i = ABSOLUTE_POS;
     if i < len {
         out[i] = a[i] * b[i];
     }
 }
 
-/// `out[r] = sum(a[r * row_len .. (r + 1) * row_len])`, one unit per row, in `f32`.
+/// Sum of each contiguous vector (`inner == 1`) into `f32`: one cube per vector.
 #[cube(launch_unchecked)]
-pub fn row_sum_kernel<F: Float>(a: &Array<F>, out: &mut Array<f32>, rows: usize, row_len: usize) {
-    let r = ABSOLUTE_POS;
-    if r < rows {
+pub fn sum_rows_kernel<F: Float>(
+    a: &Array<F>,
+    out: &mut Array<f32>,
+    vectors: usize,
+    len: usize,
+    #[comptime] cube_units: usize,
+) {
+    let v = CUBE_POS;
+    if v >= vectors {
+        terminate!();
+    }
+    let mut acc = 0.0f32;
+    let mut c = UNIT_POS as usize;
+    while c < len {
+        acc += f32::cast_from(a[v * len + c]);
+        c += CUBE_DIM as usize;
+    }
+    let d = Dots {
+        xf: acc,
+        xx: 0.0,
+        xh: 0.0,
+    };
+    let total = sum_across_row(d, cube_units, false);
+    if UNIT_POS == 0 {
+        out[v] = total.xf;
+    }
+}
+
+/// Sum of each strided vector (`inner > 1`) into `f32`: one unit per vector.
+#[cube(launch_unchecked)]
+pub fn sum_columns_kernel<F: Float>(
+    a: &Array<F>,
+    out: &mut Array<f32>,
+    vectors: usize,
+    len: usize,
+    inner: usize,
+) {
+    let v = ABSOLUTE_POS;
+    if v < vectors {
+        let base = (v / inner) * len * inner + v % inner;
         let mut acc = 0.0f32;
-        for j in 0..row_len {
-            acc += f32::cast_from(a[r * row_len + j]);
+        for c in 0..len {
+            acc += f32::cast_from(a[base + c * inner]);
         }
-        out[r] = acc;
+        out[v] = acc;
     }
 }
 
-/// `out[r] = num[r] / (den[r] + eps)`.
+/// `out[v] = num[v] / (den[v] + eps)`.
 #[cube(launch_unchecked)]
-pub fn div_eps_kernel(num: &Array<f32>, den: &Array<f32>, out: &mut Array<f32>, rows: usize, eps: f32) {
-    let r = ABSOLUTE_POS;
-    if r < rows {
-        out[r] = num[r] / (den[r] + eps);
+pub fn div_eps_kernel(
+    num: &Array<f32>,
+    den: &Array<f32>,
+    out: &mut Array<f32>,
+    vectors: usize,
+    eps: f32,
+) {
+    let v = ABSOLUTE_POS;
+    if v < vectors {
+        out[v] = num[v] / (den[v] + eps);
     }
 }
 
-/// `out[i] = a[i] - s[i / row_len] * b[i]`, or `a[i] + s * b[i]` with `add`.
+/// `out[e] = a[e] + alpha * s[v(e)] * b[e]`, with `v(e)` the vector of element `e`.
 #[cube(launch_unchecked)]
-pub fn axpy_rows_kernel<F: Float>(
+#[allow(clippy::too_many_arguments)]
+pub fn axpy_kernel<F: Float>(
     a: &Array<F>,
     s: &Array<f32>,
     b: &Array<F>,
     out: &mut Array<F>,
+    numel: usize,
     len: usize,
-    row_len: usize,
-    #[comptime] add: bool,
+    inner: usize,
+    alpha: f32,
 ) {
-    let i = ABSOLUTE_POS;
-    if i < len {
-        let k = F::cast_from(s[i / row_len]);
-        if comptime![add] {
-            out[i] = a[i] + k * b[i];
-        } else {
-            out[i] = a[i] - k * b[i];
-        }
+    let e = ABSOLUTE_POS;
+    if e < numel {
+        let v = (e / (len * inner)) * inner + e % inner;
+        let k = alpha * s[v];
+        out[e] = F::cast_from(f32::cast_from(a[e]) + k * f32::cast_from(b[e]));
+    }
+}
+
+/// `out[e] = alpha * s[v(e)] * a[e]`.
+#[cube(launch_unchecked)]
+#[allow(clippy::too_many_arguments)]
+pub fn scale_kernel<F: Float>(
+    a: &Array<F>,
+    s: &Array<f32>,
+    out: &mut Array<F>,
+    numel: usize,
+    len: usize,
+    inner: usize,
+    alpha: f32,
+) {
+    let e = ABSOLUTE_POS;
+    if e < numel {
+        let v = (e / (len * inner)) * inner + e % inner;
+        out[e] = F::cast_from(alpha * s[v] * f32::cast_from(a[e]));
     }
 }
 

@@ -17,7 +17,12 @@ use cubecl::prelude::*;
 
 /// The `(vector, piece)` this cube owns, the piece's element range, and whether it exists.
 #[cube]
-fn piece(rows: usize, row_len: usize, chunks: usize, chunk_len: usize) -> (usize, usize, usize, bool) {
+fn piece(
+    rows: usize,
+    row_len: usize,
+    chunks: usize,
+    chunk_len: usize,
+) -> (usize, usize, usize, bool) {
     let c = CUBE_POS;
     let row = c / chunks;
     let begin = row * row_len + (c % chunks) * chunk_len;
