@@ -14,9 +14,10 @@ use cubecl::prelude::*;
 use cubecl::server::Handle;
 use orthoproj_kernels::baseline as k;
 
-/// Elementwise launches use cubes of this many units (at most the device's limit).
+/// Elementwise launches use cubes of 256 units (at most the device's limit), independent of
+/// the fused kernels' policy: the fastest copy is the fair yardstick.
 fn elementwise(limits: &DeviceLimits, n: usize) -> Result<(CubeCount, CubeDim), OrthoError> {
-    let units = limits.cube_units;
+    let units = limits.max_cube_units.min(256);
     Ok((
         grid(n.div_ceil(units as usize), limits.max_cube_count)?,
         CubeDim::new_1d(units),
@@ -90,7 +91,12 @@ impl<R: Runtime> Chain<'_, R> {
         let out = self.scalars();
         let VectorLayout { len, inner, .. } = self.layout;
         let (n, vectors) = (self.layout.numel(), self.layout.vectors());
-        let units = self.limits.cube_units;
+        let units = self.limits.max_cube_units.min(256).next_power_of_two() / 2;
+        let units = if units * 2 <= self.limits.max_cube_units {
+            units * 2
+        } else {
+            units
+        };
         if inner == 1 {
             let count = grid(vectors, self.limits.max_cube_count)?;
             macro_rules! go {

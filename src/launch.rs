@@ -162,7 +162,9 @@ fn forward_typed<R: Runtime, F: Float + CubeElement>(
                     row_len,
                     eps,
                     cached,
+                    limits.tuning.unroll,
                     (width * rows_per_cube) as usize,
+                    width as usize,
                     plane,
                     kind.residual,
                     kind.with_stats,
@@ -289,6 +291,7 @@ fn split_coefficients<R: Runtime, F: Float + CubeElement>(
             width as usize,
             plane,
             backward,
+            with_stats,
         )
     })?;
     let stats_len = if with_stats {
@@ -353,7 +356,9 @@ fn backward_typed<R: Runtime, F: Float + CubeElement>(
                     row_len,
                     eps,
                     cached,
+                    limits.tuning.unroll,
                     (width * rows_per_cube) as usize,
+                    width as usize,
                     plane,
                     residual,
                 )

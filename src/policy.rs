@@ -10,18 +10,18 @@ use crate::OrthoError;
 use cubecl::ir::features::Plane;
 use cubecl::prelude::*;
 
-/// Units per cube we aim for. 256 keeps 8 cubes' worth of warps resident per SM on NVIDIA
-/// parts and is the common sweet spot for row reductions; devices that allow fewer units get
-/// their own maximum (rounded down to a power of two).
-const TARGET_CUBE_UNITS: u32 = 256;
-
-/// Most vector-width slices one unit keeps in registers. 8 slices of 4 f32 for each of three
-/// inputs is 96 registers in the backward kernel, below the 128 where NVIDIA occupancy halves.
-const MAX_CACHED: usize = 8;
-
-/// Slices per unit the cached path aims for when it has a choice: enough independent loads in
-/// flight per unit without leaving units idle on short rows.
-const TARGET_CACHED: usize = 4;
+/// Launch constants for one class of device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Tuning {
+    /// Units per cube (a power of two, at most the device's limit).
+    pub cube_units: u32,
+    /// Slices per unit the cached row path aims for when a row has fewer units than a cube.
+    pub target_cached: usize,
+    /// Most slices one unit keeps in registers; longer rows stream twice.
+    pub max_cached: usize,
+    /// Whether the cache loops are unrolled (registers) or indexed at run time (local memory).
+    pub unroll: bool,
+}
 
 /// Vectors longer than this many elements are split over several cubes. Past it a single cube
 /// streams the vector twice and leaves the device idle when vectors are few.
@@ -30,10 +30,39 @@ pub(crate) const SPLIT_THRESHOLD: usize = 65_536;
 /// Elements per cube in the split path.
 const SPLIT_CHUNK: usize = 16_384;
 
+/// GPUs (devices with plane operations). 256 units keeps eight warps per cube, the common
+/// sweet spot for row reductions on NVIDIA and AMD parts. A unit caches at most 8 slices: 8
+/// slices of 4 f32 for each of three inputs is 96 registers in the backward kernel, under the
+/// 128 where NVIDIA occupancy halves. Not yet tuned on a GPU by measurement.
+const GPU: Tuning = Tuning {
+    cube_units: 256,
+    target_cached: 4,
+    max_cached: 8,
+    unroll: true,
+};
+
+/// SIMD CPUs exposed as compute devices (llvmpipe: no plane operations, plane size 8 = its
+/// AVX2 width). llvmpipe runs a cube as batches of 8 lanes and saves every batch's live state
+/// at a barrier, so a cube of more than one batch with a register cache is slow: on the
+/// 2-core development machine, 8192 x 768 f32 forward took 2.8x a same-bytes copy with
+/// 256-unit cubes and 1.3x with one 8-unit cube per row. Registers are stack memory there,
+/// so the cache goes deep (1.4x vs 2.1x streamed at D = 4096) and is not unrolled: unrolled,
+/// 256 slices took five minutes to compile, and CubeCL's expansion of 128 unrolled slices
+/// made the test suite three times slower.
+const SIMD_CPU: Tuning = Tuning {
+    cube_units: 8,
+    target_cached: 4,
+    max_cached: 128,
+    unroll: false,
+};
+
 /// What the policy needs to know about a device.
 #[derive(Debug, Clone)]
 pub(crate) struct DeviceLimits {
+    pub tuning: Tuning,
+    /// `tuning.cube_units` clamped to what the device and its shared memory allow.
     pub cube_units: u32,
+    pub max_cube_units: u32,
     pub plane_size: Option<u32>,
     pub max_cube_count: (u32, u32, u32),
     pub vector_sizes: Vec<usize>,
@@ -44,9 +73,25 @@ impl DeviceLimits {
         let props = client.properties();
         let hw = &props.hardware;
         let max_units = hw.max_units_per_cube.min(hw.max_cube_dim.0);
-        // Each unit needs 3 f32 of shared memory for the tree reduction.
+        let has_planes = props.features.plane.contains(Plane::Ops);
+        // Plane reductions need a fixed plane size to lay out the cube.
+        let plane_size = (has_planes
+            && hw.plane_size_min == hw.plane_size_max
+            && hw.plane_size_max.is_power_of_two()
+            && hw.plane_size_max > 1)
+            .then_some(hw.plane_size_max);
+        // A device without plane operations that reports a SIMD-sized plane is a CPU.
+        let tuning = if !has_planes && (2..=16).contains(&hw.plane_size_max) {
+            Tuning {
+                cube_units: hw.plane_size_max,
+                ..SIMD_CPU
+            }
+        } else {
+            GPU
+        };
+        // Each unit needs 3 f32 of shared memory for the reduction.
         let by_shared = (hw.max_shared_memory_size / 12) as u32;
-        let cap = TARGET_CUBE_UNITS.min(max_units).min(by_shared);
+        let cap = tuning.cube_units.min(max_units).min(by_shared);
         if cap == 0 {
             return Err(OrthoError::TooLarge {
                 what: "units per cube needed by the reduction",
@@ -54,19 +99,13 @@ impl DeviceLimits {
                 limit: 0,
             });
         }
-        let cube_units = 1 << (31 - cap.leading_zeros());
-        // Plane reductions need a fixed plane size to lay out the cube.
-        let plane_size = (props.features.plane.contains(Plane::Ops)
-            && hw.plane_size_min == hw.plane_size_max
-            && hw.plane_size_max.is_power_of_two()
-            && hw.plane_size_max > 1)
-            .then_some(hw.plane_size_max);
-        let vector_sizes = client.io_optimized_vector_sizes(dtype.size()).collect();
         Ok(Self {
-            cube_units,
+            tuning,
+            cube_units: 1 << (31 - cap.leading_zeros()),
+            max_cube_units: max_units,
             plane_size,
             max_cube_count: hw.max_cube_count,
-            vector_sizes,
+            vector_sizes: client.io_optimized_vector_sizes(dtype.size()).collect(),
         })
     }
 
@@ -139,10 +178,11 @@ impl Plan {
                 plane: limits.plane_for(limits.cube_units),
             };
         }
-        if row_len <= units * MAX_CACHED {
-            // Enough units that each holds about TARGET_CACHED slices, as a power of two.
+        let tuning = limits.tuning;
+        if row_len <= units * tuning.max_cached {
+            // Enough units that each holds about `target_cached` slices, as a power of two.
             let width = row_len
-                .div_ceil(TARGET_CACHED)
+                .div_ceil(tuning.target_cached)
                 .next_power_of_two()
                 .min(units) as u32;
             return Plan::Rows {
@@ -187,7 +227,9 @@ mod tests {
 
     fn limits(plane: Option<u32>) -> DeviceLimits {
         DeviceLimits {
+            tuning: GPU,
             cube_units: 256,
+            max_cube_units: 1024,
             plane_size: plane,
             max_cube_count: (65_535, 65_535, 65_535),
             vector_sizes: vec![4, 2, 1],
@@ -219,11 +261,44 @@ mod tests {
         let Plan::Rows { cached, .. } = Plan::new(&layout(8192, 1), &limits(None)) else {
             panic!("8192 is below the split threshold");
         };
-        assert_eq!(cached, MAX_CACHED);
+        assert_eq!(cached, GPU.max_cached);
         let Plan::Rows { cached, .. } = Plan::new(&layout(8196, 1), &limits(None)) else {
             panic!("8196 is below the split threshold");
         };
         assert_eq!(cached, 0, "past 256 units x 8 slices the row is streamed");
+    }
+
+    #[test]
+    fn cpu_devices_use_one_batch_per_cube_and_a_deep_cache() {
+        let cpu = DeviceLimits {
+            tuning: SIMD_CPU,
+            cube_units: 8,
+            ..limits(None)
+        };
+        let plan = Plan::new(&layout(768, 1), &cpu);
+        assert_eq!(
+            plan,
+            Plan::Rows {
+                vector: 4,
+                row_len: 192,
+                width: 8,
+                rows_per_cube: 1,
+                cached: 24,
+                plane: false
+            }
+        );
+        let Plan::Rows { cached, .. } = Plan::new(&layout(4096, 1), &cpu) else {
+            panic!("4096 is below the split threshold");
+        };
+        assert_eq!(cached, SIMD_CPU.max_cached);
+        let Plan::Rows { cached, width, .. } = Plan::new(&layout(8192, 1), &cpu) else {
+            panic!("8192 is below the split threshold");
+        };
+        assert_eq!(
+            (cached, width),
+            (0, 8),
+            "past 8 units x 128 slices the row is streamed"
+        );
     }
 
     #[test]

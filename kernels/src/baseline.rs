@@ -49,7 +49,7 @@ pub fn sum_rows_kernel<F: Float>(
         xx: 0.0,
         xh: 0.0,
     };
-    let total = sum_across_row(d, cube_units, false);
+    let total = sum_across_row(d, cube_units, cube_units, false);
     if UNIT_POS == 0 {
         out[v] = total.xf;
     }

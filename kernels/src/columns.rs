@@ -59,7 +59,9 @@ pub fn orthogonalize_columns_fwd_kernel<F: Float, N: Size>(
         let fc = Vector::<f32, N>::cast_from(f[idx]);
         xf += xc * fc;
         xx += xc * xc;
-        ff += fc * fc;
+        if comptime![with_stats] {
+            ff += fc * fc;
+        }
     }
 
     let s = lane_ratio::<N>(xf, xx, eps);

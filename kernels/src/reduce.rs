@@ -5,20 +5,31 @@
 //! - plane: `plane_sum` inside each plane, then one partial per plane through shared memory,
 //!   summed in plane order. Needs plane support and `CUBE_DIM_X` a multiple of the plane size.
 //! - shared: a power-of-two tree in shared memory, for devices without plane operations (the
-//!   llvmpipe software Vulkan device reports none) and for rows narrower than a plane.
+//!   llvmpipe software Vulkan device reports none) and for rows narrower than a plane; rows of
+//!   at most `FLAT_ROW_UNITS` units use one barrier and a sequential sum instead.
 //!
 //! Both orders are fixed by the launch configuration alone, so results are reproducible.
 
 use crate::math::Dots;
 use cubecl::prelude::*;
 
+/// Rows of at most this many units reduce with a single barrier and a sequential sum instead of
+/// a tree: on llvmpipe (8-wide rows) the tree's extra barriers cost more than the reads.
+pub const FLAT_ROW_UNITS: usize = 16;
+
 /// Sums `d` over the units of each cube row; every unit of the row receives the total.
 ///
-/// `cube_units` is `CUBE_DIM_X * CUBE_DIM_Y` (a comptime copy, since shared memory needs a
-/// comptime length). All units of the cube must call this, active or not, because it contains
+/// `cube_units` is `CUBE_DIM_X * CUBE_DIM_Y` and `row_units` is `CUBE_DIM_X` (comptime copies:
+/// shared memory needs a comptime length, and a row of one unit needs no reduction and no
+/// barrier at all). All units of the cube must call this, active or not, because it contains
 /// barriers.
 #[cube]
-pub fn sum_across_row(d: Dots, #[comptime] cube_units: usize, #[comptime] plane: bool) -> Dots {
+pub fn sum_across_row(
+    d: Dots,
+    #[comptime] cube_units: usize,
+    #[comptime] row_units: usize,
+    #[comptime] plane: bool,
+) -> Dots {
     let mut smem = SharedMemory::<f32>::new(cube_units * 3);
     let unit = UNIT_POS as usize;
     let lane = UNIT_POS_X as usize;
@@ -29,7 +40,11 @@ pub fn sum_across_row(d: Dots, #[comptime] cube_units: usize, #[comptime] plane:
         xh: 0.0,
     };
 
-    if comptime![plane] {
+    if comptime![row_units == 1] {
+        out.xf = d.xf;
+        out.xx = d.xx;
+        out.xh = d.xh;
+    } else if comptime![plane] {
         let xf = plane_sum(d.xf);
         let xx = plane_sum(d.xx);
         let xh = plane_sum(d.xh);
@@ -47,6 +62,19 @@ pub fn sum_across_row(d: Dots, #[comptime] cube_units: usize, #[comptime] plane:
             out.xf += smem[first + p];
             out.xx += smem[first + p + cube_units];
             out.xh += smem[first + p + 2 * cube_units];
+        }
+    } else if comptime![row_units <= FLAT_ROW_UNITS] {
+        // One barrier, then every unit adds the row's partials in unit order.
+        smem[unit] = d.xf;
+        smem[unit + cube_units] = d.xx;
+        smem[unit + 2 * cube_units] = d.xh;
+        sync_cube();
+        let first = unit - lane;
+        #[unroll]
+        for k in 0..row_units {
+            out.xf += smem[first + k];
+            out.xx += smem[first + k + cube_units];
+            out.xh += smem[first + k + 2 * cube_units];
         }
     } else {
         smem[unit] = d.xf;

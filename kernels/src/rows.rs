@@ -3,6 +3,9 @@
 //!
 //! With `cached > 0` each unit keeps its `cached` vector-width slices of x and f (and g) in
 //! registers between the reduction and the write, so every element is read from memory once.
+//! `unroll` unrolls the cache loops so the slices live in registers (GPUs); without it the
+//! cache is a local array indexed at run time, which costs nothing extra on a CPU device and
+//! keeps kernel compilation fast for deep caches.
 //! With `cached == 0` the unit streams the row twice: once to reduce, once to write; the
 //! second read usually hits cache for rows of a few KiB.
 
@@ -30,7 +33,9 @@ pub fn orthogonalize_rows_fwd_kernel<F: Float, N: Size>(
     row_len: usize,
     eps: f32,
     #[comptime] cached: usize,
+    #[comptime] unroll: bool,
     #[comptime] cube_units: usize,
+    #[comptime] row_units: usize,
     #[comptime] plane: bool,
     #[comptime] residual: bool,
     #[comptime] with_stats: bool,
@@ -47,7 +52,7 @@ pub fn orthogonalize_rows_fwd_kernel<F: Float, N: Size>(
     let mut fs = Array::<Vector<F, N>>::new(comptime![usize::max(cached, 1)]);
 
     if comptime![cached > 0] {
-        #[unroll]
+        #[unroll(unroll)]
         for k in 0..cached {
             let i = lane + k * width;
             let mut xv = Vector::<F, N>::new(F::new(0.0));
@@ -62,7 +67,9 @@ pub fn orthogonalize_rows_fwd_kernel<F: Float, N: Size>(
             let fc = Vector::<f32, N>::cast_from(fv);
             xf += xc * fc;
             xx += xc * xc;
-            ff += fc * fc;
+            if comptime![with_stats] {
+                ff += fc * fc;
+            }
         }
     } else if active {
         let mut i = lane;
@@ -71,7 +78,9 @@ pub fn orthogonalize_rows_fwd_kernel<F: Float, N: Size>(
             let fc = Vector::<f32, N>::cast_from(f[base + i]);
             xf += xc * fc;
             xx += xc * xc;
-            ff += fc * fc;
+            if comptime![with_stats] {
+                ff += fc * fc;
+            }
             i += width;
         }
     }
@@ -81,12 +90,12 @@ pub fn orthogonalize_rows_fwd_kernel<F: Float, N: Size>(
         xx: lane_sum::<N>(xx),
         xh: lane_sum::<N>(ff),
     };
-    let d = sum_across_row(local, cube_units, plane);
+    let d = sum_across_row(local, cube_units, row_units, plane);
     let s = Vector::<f32, N>::new(ratio_over_norm(d.xf, d.xx, eps));
 
     if active {
         if comptime![cached > 0] {
-            #[unroll]
+            #[unroll(unroll)]
             for k in 0..cached {
                 let i = lane + k * width;
                 if i < row_len {
@@ -124,7 +133,9 @@ pub fn orthogonalize_rows_bwd_kernel<F: Float, N: Size>(
     row_len: usize,
     eps: f32,
     #[comptime] cached: usize,
+    #[comptime] unroll: bool,
     #[comptime] cube_units: usize,
+    #[comptime] row_units: usize,
     #[comptime] plane: bool,
     #[comptime] residual: bool,
 ) {
@@ -141,7 +152,7 @@ pub fn orthogonalize_rows_bwd_kernel<F: Float, N: Size>(
     let mut gs = Array::<Vector<F, N>>::new(comptime![usize::max(cached, 1)]);
 
     if comptime![cached > 0] {
-        #[unroll]
+        #[unroll(unroll)]
         for k in 0..cached {
             let i = lane + k * width;
             let mut xv = Vector::<F, N>::new(F::new(0.0));
@@ -176,13 +187,13 @@ pub fn orthogonalize_rows_bwd_kernel<F: Float, N: Size>(
         xx: lane_sum::<N>(xx),
         xh: lane_sum::<N>(gx),
     };
-    let d = sum_across_row(local, cube_units, plane);
+    let d = sum_across_row(local, cube_units, row_units, plane);
     let s = Vector::<f32, N>::new(ratio_over_norm(d.xf, d.xx, eps));
     let t = Vector::<f32, N>::new(ratio_over_norm(d.xh, d.xx, eps));
 
     if active {
         if comptime![cached > 0] {
-            #[unroll]
+            #[unroll(unroll)]
             for k in 0..cached {
                 let i = lane + k * width;
                 if i < row_len {

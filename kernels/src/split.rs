@@ -30,8 +30,8 @@ fn piece(
     (row, begin, end, c < rows * chunks)
 }
 
-/// Stage 1. With `backward`, the third sum is `<g, x>`; otherwise it is `<f, f>` and `g` is a
-/// placeholder. Writes `partials[3 * cube ..]`.
+/// Stage 1. With `backward`, the third sum is `<g, x>`; otherwise it is `<f, f>` (0 unless
+/// `with_stats`) and `g` is a placeholder. Writes `partials[3 * cube ..]`.
 #[cube(launch_unchecked)]
 #[allow(clippy::too_many_arguments)]
 pub fn split_partials_kernel<F: Float, N: Size>(
@@ -46,6 +46,7 @@ pub fn split_partials_kernel<F: Float, N: Size>(
     #[comptime] cube_units: usize,
     #[comptime] plane: bool,
     #[comptime] backward: bool,
+    #[comptime] with_stats: bool,
 ) {
     let (_row, begin, end, active) = piece(rows, row_len, chunks, chunk_len);
     if !active {
@@ -64,7 +65,7 @@ pub fn split_partials_kernel<F: Float, N: Size>(
         xx += xc * xc;
         if comptime![backward] {
             xh += xc * Vector::<f32, N>::cast_from(g[i]);
-        } else {
+        } else if comptime![with_stats] {
             xh += fc * fc;
         }
         i += CUBE_DIM as usize;
@@ -75,7 +76,7 @@ pub fn split_partials_kernel<F: Float, N: Size>(
         xx: lane_sum::<N>(xx),
         xh: lane_sum::<N>(xh),
     };
-    let d = sum_across_row(local, cube_units, plane);
+    let d = sum_across_row(local, cube_units, cube_units, plane);
     if UNIT_POS == 0 {
         let at = CUBE_POS * 3;
         partials[at] = d.xf;
