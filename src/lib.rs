@@ -46,6 +46,8 @@
 
 #[doc(hidden)]
 pub mod baseline;
+#[cfg(feature = "burn")]
+pub mod burn;
 mod element;
 mod error;
 mod launch;
