@@ -2,7 +2,7 @@
 //! ordinary residual updates (`x + f`) and once with orthogonal ones (`x + f_perp`), and
 //! compares them.
 //!
-//! `cargo run --release --example train --features burn [-- --steps 300 --svg train-loss.svg]`
+//! `cargo run --release --example train --features burn [-- --steps 150 --svg train-loss.svg]`
 //!
 //! The task: 16 x 16 grey images holding one bar (horizontal, vertical, or either diagonal) at
 //! a random place, plus noise; the class is the bar's orientation. Both runs start from the
@@ -31,8 +31,9 @@ const TOKENS: usize = (IMAGE / PATCH) * (IMAGE / PATCH);
 const CLASSES: usize = 4;
 const DIM: usize = 48;
 const HEADS: usize = 4;
-const BLOCKS: usize = 4;
+const BLOCKS: usize = 2;
 const BATCH: usize = 32;
+const LEARNING_RATE: f64 = 2e-3;
 
 /// One pre-LN block: `x + attn(ln(x))` then `x + mlp(ln(x))`, each sum through `residual`.
 #[derive(Module, Debug)]
@@ -218,7 +219,7 @@ where
         let value: f32 = loss.clone().into_scalar().elem();
         losses.push(value);
         let grads = GradientsParams::from_grads(loss.backward(), &model);
-        model = optim.step(1e-3, model, grads);
+        model = optim.step(LEARNING_RATE, model, grads);
         let done = (step + 1) * 30 / steps;
         eprint!(
             "\r{name:>10} [{}{}] {:>4}/{steps} loss {value:.3}",
@@ -293,11 +294,11 @@ fn arg(name: &str) -> Option<String> {
 }
 
 fn main() -> Result<(), OrthoError> {
-    let steps: usize = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(300);
+    let steps: usize = arg("--steps").and_then(|s| s.parse().ok()).unwrap_or(150);
     let svg = arg("--svg").unwrap_or_else(|| "train-loss.svg".into());
     type B = Autodiff<Wgpu>;
     let device = Default::default();
-    println!("ViT: {BLOCKS} blocks, width {DIM}, {HEADS} heads, {TOKENS} patches of {PATCH}x{PATCH}; {steps} steps of {BATCH} images; AdamW lr 1e-3");
+    println!("ViT: {BLOCKS} blocks, width {DIM}, {HEADS} heads, {TOKENS} patches of {PATCH}x{PATCH}; {steps} steps of {BATCH} images; AdamW lr {LEARNING_RATE}");
     let runs = [
         train::<B>("linear", OrthoResidual::linear(), steps, &device)?,
         train::<B>(
