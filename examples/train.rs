@@ -14,7 +14,7 @@ use burn::module::{AutodiffModule, Module};
 use burn::nn::attention::{MhaInput, MultiHeadAttention, MultiHeadAttentionConfig};
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::nn::{
-    Embedding, EmbeddingConfig, Gelu, LayerNorm, LayerNormConfig, Linear, LinearConfig,
+    Embedding, EmbeddingConfig, Gelu, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
 use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::{AutodiffBackend, Backend};
@@ -114,7 +114,14 @@ impl<B: OrthoBackend> Vit<B> {
         };
         Self {
             embed: LinearConfig::new(PATCH * PATCH, DIM).init(device),
-            position: EmbeddingConfig::new(TOKENS, DIM).init(device),
+            // Small positional embeddings, as in ViT: with unit-variance ones (|p| ~ 7 here) the
+            // patch signal starts swamped and neither run left chance level in 150 steps.
+            position: EmbeddingConfig::new(TOKENS, DIM)
+                .with_initializer(Initializer::Normal {
+                    mean: 0.0,
+                    std: 0.02,
+                })
+                .init(device),
             blocks: (0..BLOCKS).map(|_| block()).collect(),
             norm: LayerNormConfig::new(DIM).init(device),
             head: LinearConfig::new(DIM, CLASSES).init(device),

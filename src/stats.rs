@@ -24,6 +24,24 @@ pub struct VectorStats {
 }
 
 impl VectorStats {
+    /// Reads one row of the `[vectors, 5]` layout the kernels write.
+    pub fn from_row(row: &[f32]) -> VectorStats {
+        VectorStats {
+            x_sq_norm: row[0] as f64,
+            scale: row[1] as f64,
+            parallel_ratio: row[2] as f64,
+            perpendicular_ratio: row[3] as f64,
+            cosine: row[4] as f64,
+        }
+    }
+
+    /// Every row of a flat `[vectors, 5]` buffer.
+    pub fn from_rows(flat: &[f32]) -> Vec<VectorStats> {
+        flat.chunks_exact(STATS_PER_VECTOR)
+            .map(Self::from_row)
+            .collect()
+    }
+
     /// Component-wise mean. An empty slice gives all zeros.
     pub fn mean(stats: &[VectorStats]) -> VectorStats {
         let n = stats.len().max(1) as f64;
@@ -53,17 +71,7 @@ impl<R: Runtime> DeviceStats<R> {
 
     /// Copies every vector's statistics to the host.
     pub fn to_vec(&self) -> Result<Vec<VectorStats>, OrthoError> {
-        let raw = self.tensor.to_vec::<f32>()?;
-        Ok(raw
-            .chunks_exact(STATS_PER_VECTOR)
-            .map(|c| VectorStats {
-                x_sq_norm: c[0] as f64,
-                scale: c[1] as f64,
-                parallel_ratio: c[2] as f64,
-                perpendicular_ratio: c[3] as f64,
-                cosine: c[4] as f64,
-            })
-            .collect())
+        Ok(VectorStats::from_rows(&self.tensor.to_vec::<f32>()?))
     }
 
     /// Means over all vectors, accumulated in `f64` on the host: what a training loop logs.

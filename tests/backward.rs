@@ -4,9 +4,7 @@
 mod common;
 
 use common::*;
-use orthoproj::{
-    orthogonal_residual_backward, orthogonalize_backward, reference, Axis, Options, OrthoElement,
-};
+use orthoproj::{orthogonal_residual_backward, reference, Axis, Options};
 
 type Forward = fn(&[f64], &[f64], &[usize], &Options) -> Result<Vec<f64>, orthoproj::OrthoError>;
 type Backward = fn(
@@ -92,36 +90,6 @@ fn reference_backward_matches_finite_differences_in_every_axis_mode() {
     }
 }
 
-fn check_backward<E: OrthoElement>(client: &Client, shape: &[usize], opts: &Options, seed: u64) {
-    let n: usize = shape.iter().product();
-    let (x, xr) = random::<E>(n, seed, 1.0);
-    let (f, fr) = random::<E>(n, seed + 1, 1.0);
-    let (g, gr) = random::<E>(n, seed + 2, 1.0);
-    let (xt, ft, gt) = (
-        upload(client, &x, shape),
-        upload(client, &f, shape),
-        upload(client, &g, shape),
-    );
-    let tol = tolerance(E::DTYPE);
-    let what = format!("{} {shape:?} {:?}", E::DTYPE, opts.axis);
-    for residual in [false, true] {
-        let (dx, df) = if residual {
-            orthogonal_residual_backward(&xt, &ft, &gt, opts).unwrap()
-        } else {
-            orthogonalize_backward(&xt, &ft, &gt, opts).unwrap()
-        };
-        let (rdx, rdf) = if residual {
-            reference::orthogonal_residual_backward(&xr, &fr, &gr, shape, opts).unwrap()
-        } else {
-            reference::orthogonalize_backward(&xr, &fr, &gr, shape, opts).unwrap()
-        };
-        let (tdx, tdf) = backward_terms(&xr, &fr, &gr, shape, opts, residual);
-        let what = format!("{what} residual={residual}");
-        assert_close_to_terms(&format!("dx {what}"), &download::<E>(&dx), &rdx, &tdx, tol);
-        assert_close_to_terms(&format!("df {what}"), &download::<E>(&df), &rdf, &tdf, tol);
-    }
-}
-
 #[test]
 fn fused_backward_matches_reference_on_token_vectors() {
     let Some(client) = client() else { return };
@@ -131,13 +99,13 @@ fn fused_backward_matches_reference_on_token_vectors() {
             if d * count > 1 << 24 {
                 continue;
             }
-            check_backward::<f32>(
+            backward_matches_reference::<f32>(
                 &client,
                 &[count, d],
                 &Options::default(),
                 d as u64 * 31 + count as u64,
             );
-            check_backward::<half::f16>(
+            backward_matches_reference::<half::f16>(
                 &client,
                 &[count, d],
                 &Options::default(),

@@ -10,29 +10,6 @@ use orthoproj::{
 const LENGTHS: [usize; 9] = [1, 3, 7, 64, 127, 768, 1000, 4096, 65537];
 const COUNTS: [usize; 4] = [1, 2, 17, 1024];
 
-/// Runs both forward operations on random data and compares each with the reference.
-fn check_against_reference<E: OrthoElement>(
-    client: &Client,
-    shape: &[usize],
-    opts: &Options,
-    seed: u64,
-) {
-    let n: usize = shape.iter().product();
-    let (x, xr) = random::<E>(n, seed, 1.0);
-    let (f, fr) = random::<E>(n, seed ^ 0x9e37_79b9, 1.0);
-    let (xt, ft) = (upload(client, &x, shape), upload(client, &f, shape));
-    let tol = tolerance(E::DTYPE);
-    let what = format!("{} {shape:?} seed {seed}", E::DTYPE);
-    let got = download::<E>(&orthogonalize(&xt, &ft, opts).unwrap());
-    let want = reference::orthogonalize(&xr, &fr, shape, opts).unwrap();
-    let terms = forward_terms(&xr, &fr, shape, opts, false);
-    assert_close_to_terms(&format!("orthogonalize {what}"), &got, &want, &terms, tol);
-    let got = download::<E>(&orthogonal_residual(&xt, &ft, opts).unwrap());
-    let want = reference::orthogonal_residual(&xr, &fr, shape, opts).unwrap();
-    let terms = forward_terms(&xr, &fr, shape, opts, true);
-    assert_close_to_terms(&format!("residual {what}"), &got, &want, &terms, tol);
-}
-
 /// Every length and count of the grid; two seeds where the tensor is small enough to keep the
 /// run short, one for the large ones. A tensor past the device's largest buffer (llvmpipe:
 /// 128 MiB, so 1024 x 65537 f32) must be refused with `TooLarge` instead.
@@ -52,7 +29,7 @@ fn sweep<E: OrthoElement>(client: &Client, max_elements: usize) {
             }
             let seeds: &[u64] = if d * count <= 1 << 20 { &[1, 2] } else { &[3] };
             for &seed in seeds {
-                check_against_reference::<E>(client, &[count, d], &opts, seed * 1000 + d as u64);
+                forward_matches_reference::<E>(client, &[count, d], &opts, seed * 1000 + d as u64);
             }
         }
     }
@@ -87,7 +64,7 @@ fn bf16_runs_where_supported_and_is_refused_by_name_elsewhere() {
 #[test]
 fn higher_rank_token_tensors_use_the_last_dimension() {
     let Some(client) = client() else { return };
-    check_against_reference::<f32>(&client, &[3, 5, 96], &Options::default(), 7);
+    forward_matches_reference::<f32>(&client, &[3, 5, 96], &Options::default(), 7);
 }
 
 #[test]

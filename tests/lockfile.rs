@@ -32,7 +32,11 @@ fn one_cubecl_version_and_the_matching_burn() {
         .collect();
     assert!(!cubecl.is_empty(), "no cubecl crates in Cargo.lock");
     for (name, versions) in cubecl {
-        assert_eq!(versions, &["0.10.0"], "{name}: expected exactly 0.10.0");
+        assert_eq!(versions.len(), 1, "{name}: several versions {versions:?}");
+        // `-sys` binding crates follow the vendor library's version (cubecl-hip-sys: ROCm).
+        if !name.ends_with("-sys") {
+            assert_eq!(versions, &["0.10.0"], "{name}: expected exactly 0.10.0");
+        }
     }
     assert_eq!(packages.get("burn"), Some(&vec!["0.21.0".to_string()]));
     assert_eq!(

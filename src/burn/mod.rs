@@ -178,16 +178,7 @@ pub fn stats_mean<B: OrthoBackend, const D: usize>(
             .map_err(|e| OrthoError::Runtime {
                 message: format!("{e:?}"),
             })?;
-    let rows: Vec<VectorStats> = values
-        .chunks_exact(5)
-        .map(|c| VectorStats {
-            x_sq_norm: c[0] as f64,
-            scale: c[1] as f64,
-            parallel_ratio: c[2] as f64,
-            perpendicular_ratio: c[3] as f64,
-            cosine: c[4] as f64,
-        })
-        .collect();
+    let rows = VectorStats::from_rows(&values);
     Ok(VectorStats::mean(&rows))
 }
 

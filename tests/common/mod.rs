@@ -5,7 +5,10 @@ use cubecl::prelude::ComputeClient;
 use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
 use cubecl::Runtime;
 use orthoproj::layout::VectorLayout;
-use orthoproj::{DType, DeviceTensor, Options, OrthoElement};
+use orthoproj::{
+    orthogonal_residual, orthogonal_residual_backward, orthogonalize, orthogonalize_backward,
+    reference, DType, DeviceTensor, Options, OrthoElement,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -192,4 +195,83 @@ pub fn assert_close_to_terms(what: &str, got: &[f64], want: &[f64], terms: &[f64
         got.len(),
         first.join(", ")
     );
+}
+
+/// Both forward forms on random data (seeds `seed`, `seed + 1`) against the reference.
+pub fn forward_matches_reference<E: OrthoElement>(
+    client: &Client,
+    shape: &[usize],
+    opts: &Options,
+    seed: u64,
+) {
+    let n: usize = shape.iter().product();
+    let (x, xr) = random::<E>(n, seed, 1.0);
+    let (f, fr) = random::<E>(n, seed + 1, 1.0);
+    let (xt, ft) = (upload(client, &x, shape), upload(client, &f, shape));
+    for residual in [false, true] {
+        let (got, want) = if residual {
+            (
+                orthogonal_residual(&xt, &ft, opts),
+                reference::orthogonal_residual(&xr, &fr, shape, opts),
+            )
+        } else {
+            (
+                orthogonalize(&xt, &ft, opts),
+                reference::orthogonalize(&xr, &fr, shape, opts),
+            )
+        };
+        let terms = forward_terms(&xr, &fr, shape, opts, residual);
+        let what = format!(
+            "fwd {} {shape:?} {:?} seed {seed} residual={residual}",
+            E::DTYPE,
+            opts.axis
+        );
+        assert_close_to_terms(
+            &what,
+            &download::<E>(&got.unwrap()),
+            &want.unwrap(),
+            &terms,
+            tolerance(E::DTYPE),
+        );
+    }
+}
+
+/// Both backward forms on random data (seeds `seed` to `seed + 2`) against the reference.
+pub fn backward_matches_reference<E: OrthoElement>(
+    client: &Client,
+    shape: &[usize],
+    opts: &Options,
+    seed: u64,
+) {
+    let n: usize = shape.iter().product();
+    let (x, xr) = random::<E>(n, seed, 1.0);
+    let (f, fr) = random::<E>(n, seed + 1, 1.0);
+    let (g, gr) = random::<E>(n, seed + 2, 1.0);
+    let (xt, ft, gt) = (
+        upload(client, &x, shape),
+        upload(client, &f, shape),
+        upload(client, &g, shape),
+    );
+    for residual in [false, true] {
+        let ((dx, df), (rdx, rdf)) = if residual {
+            (
+                orthogonal_residual_backward(&xt, &ft, &gt, opts).unwrap(),
+                reference::orthogonal_residual_backward(&xr, &fr, &gr, shape, opts).unwrap(),
+            )
+        } else {
+            (
+                orthogonalize_backward(&xt, &ft, &gt, opts).unwrap(),
+                reference::orthogonalize_backward(&xr, &fr, &gr, shape, opts).unwrap(),
+            )
+        };
+        let (tdx, tdf) = backward_terms(&xr, &fr, &gr, shape, opts, residual);
+        let what = format!(
+            "{} {shape:?} {:?} seed {seed} residual={residual}",
+            E::DTYPE,
+            opts.axis
+        );
+        let tol = tolerance(E::DTYPE);
+        assert_close_to_terms(&format!("dx {what}"), &download::<E>(&dx), &rdx, &tdx, tol);
+        assert_close_to_terms(&format!("df {what}"), &download::<E>(&df), &rdf, &tdf, tol);
+    }
 }
