@@ -7,7 +7,7 @@
 
 use crate::element::DType;
 use crate::layout::VectorLayout;
-use crate::policy::{grid, DeviceLimits};
+use crate::policy::{grid, pow2_at_most, DeviceLimits};
 use crate::tensor::DeviceTensor;
 use crate::{validate, Options, OrthoError};
 use cubecl::prelude::*;
@@ -91,12 +91,7 @@ impl<R: Runtime> Chain<'_, R> {
         let out = self.scalars();
         let VectorLayout { len, inner, .. } = self.layout;
         let (n, vectors) = (self.layout.numel(), self.layout.vectors());
-        let units = self.limits.max_cube_units.min(256).next_power_of_two() / 2;
-        let units = if units * 2 <= self.limits.max_cube_units {
-            units * 2
-        } else {
-            units
-        };
+        let units = pow2_at_most(self.limits.max_cube_units.min(256));
         if inner == 1 {
             let count = grid(vectors, self.limits.max_cube_count)?;
             macro_rules! go {

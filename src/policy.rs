@@ -101,7 +101,7 @@ impl DeviceLimits {
         }
         Ok(Self {
             tuning,
-            cube_units: 1 << (31 - cap.leading_zeros()),
+            cube_units: pow2_at_most(cap),
             max_cube_units: max_units,
             plane_size,
             max_cube_count: hw.max_cube_count,
@@ -203,6 +203,11 @@ impl Plan {
             plane: limits.plane_for(limits.cube_units),
         }
     }
+}
+
+/// The largest power of two not above `n` (`n >= 1`): cube sizes for tree reductions.
+pub(crate) fn pow2_at_most(n: u32) -> u32 {
+    1 << (31 - n.leading_zeros())
 }
 
 /// A grid of `cubes` cubes, spilling into a second dimension past the device's per-dimension
