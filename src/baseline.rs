@@ -7,7 +7,7 @@
 
 use crate::element::DType;
 use crate::layout::VectorLayout;
-use crate::policy::{grid, pow2_at_most, DeviceLimits};
+use crate::policy::{grid, DeviceLimits};
 use crate::tensor::DeviceTensor;
 use crate::{validate, Options, OrthoError};
 use cubecl::prelude::*;
@@ -62,6 +62,15 @@ impl<R: Runtime> Chain<'_, R> {
 
     /// `out = a * b` elementwise.
     fn mul(&self, a: &Handle, b: &Handle) -> Result<Handle, OrthoError> {
+        self.binary(a, b, false)
+    }
+
+    /// `out = a - b` elementwise.
+    fn sub(&self, a: &Handle, b: &Handle) -> Result<Handle, OrthoError> {
+        self.binary(a, b, true)
+    }
+
+    fn binary(&self, a: &Handle, b: &Handle, subtract: bool) -> Result<Handle, OrthoError> {
         let out = self.tensor();
         let vector = self.limits.vector_for(self.layout.numel());
         let n = self.layout.numel() / vector;
@@ -69,7 +78,7 @@ impl<R: Runtime> Chain<'_, R> {
         macro_rules! go {
             ($t:ty) => {
                 unsafe {
-                    k::mul_kernel::launch_unchecked::<$t, R>(
+                    k::binary_kernel::launch_unchecked::<$t, R>(
                         self.client,
                         count.clone(),
                         dim,
@@ -78,6 +87,7 @@ impl<R: Runtime> Chain<'_, R> {
                         arg(b, n),
                         arg(&out, n),
                         n,
+                        subtract,
                     )
                 }
             };
@@ -86,13 +96,28 @@ impl<R: Runtime> Chain<'_, R> {
         Ok(out)
     }
 
+    /// The vector width of the reductions and broadcasts: one that keeps each line inside one
+    /// contiguous vector (`inner == 1`), or across adjacent strided vectors (`inner > 1`).
+    fn vector(&self) -> usize {
+        let VectorLayout { len, inner, .. } = self.layout;
+        self.limits.vector_for(if inner == 1 { len } else { inner })
+    }
+
     /// Per-vector sums of `a` into `f32`.
     fn sum(&self, a: &Handle) -> Result<Handle, OrthoError> {
         let out = self.scalars();
         let VectorLayout { len, inner, .. } = self.layout;
-        let (n, vectors) = (self.layout.numel(), self.layout.vectors());
-        let units = pow2_at_most(self.limits.max_cube_units.min(256));
+        let vectors = self.layout.vectors();
+        let vector = self.vector();
+        let lines = self.layout.numel() / vector;
         if inner == 1 {
+            // The fused kernels' cube size for this device (8 lanes on a SIMD CPU, 256 units
+            // on a GPU), narrowed to the vector: a fair reduction, not an idle-unit tree.
+            // `cube_units` is a power of two, so this is at most `cube_units`.
+            let units = (len / vector)
+                .min(self.limits.cube_units as usize)
+                .next_power_of_two() as u32;
+            let plane = self.limits.plane_for(units);
             let count = grid(vectors, self.limits.max_cube_count)?;
             macro_rules! go {
                 ($t:ty) => {
@@ -101,18 +126,21 @@ impl<R: Runtime> Chain<'_, R> {
                             self.client,
                             count.clone(),
                             CubeDim::new_1d(units),
-                            arg(a, n),
+                            vector,
+                            arg(a, lines),
                             arg(&out, vectors),
                             vectors,
-                            len,
+                            len / vector,
                             units as usize,
+                            plane,
                         )
                     }
                 };
             }
             self.dispatch(|| go!(f32), || go!(half::f16), || go!(half::bf16));
         } else {
-            let (count, dim) = elementwise(&self.limits, vectors)?;
+            let groups = vectors / vector;
+            let (count, dim) = elementwise(&self.limits, groups)?;
             macro_rules! go {
                 ($t:ty) => {
                     unsafe {
@@ -120,11 +148,12 @@ impl<R: Runtime> Chain<'_, R> {
                             self.client,
                             count.clone(),
                             dim,
-                            arg(a, n),
+                            vector,
+                            arg(a, lines),
                             arg(&out, vectors),
-                            vectors,
+                            groups,
                             len,
-                            inner,
+                            inner / vector,
                         )
                     }
                 };
@@ -154,41 +183,14 @@ impl<R: Runtime> Chain<'_, R> {
         Ok(out)
     }
 
-    /// `a + alpha * s * b`, with `s` broadcast over each vector.
-    fn axpy(&self, a: &Handle, alpha: f32, s: &Handle, b: &Handle) -> Result<Handle, OrthoError> {
-        let out = self.tensor();
-        let VectorLayout { len, inner, .. } = self.layout;
-        let (n, vectors) = (self.layout.numel(), self.layout.vectors());
-        let (count, dim) = elementwise(&self.limits, n)?;
-        macro_rules! go {
-            ($t:ty) => {
-                unsafe {
-                    k::axpy_kernel::launch_unchecked::<$t, R>(
-                        self.client,
-                        count.clone(),
-                        dim,
-                        arg(a, n),
-                        arg(s, vectors),
-                        arg(b, n),
-                        arg(&out, n),
-                        n,
-                        len,
-                        inner,
-                        alpha,
-                    )
-                }
-            };
-        }
-        self.dispatch(|| go!(f32), || go!(half::f16), || go!(half::bf16));
-        Ok(out)
-    }
-
     /// `alpha * s * a`, with `s` broadcast over each vector.
     fn scale(&self, alpha: f32, s: &Handle, a: &Handle) -> Result<Handle, OrthoError> {
         let out = self.tensor();
         let VectorLayout { len, inner, .. } = self.layout;
-        let (n, vectors) = (self.layout.numel(), self.layout.vectors());
-        let (count, dim) = elementwise(&self.limits, n)?;
+        let vector = self.vector();
+        let lines = self.layout.numel() / vector;
+        let (count, dim) = elementwise(&self.limits, lines)?;
+        let vectors = self.layout.vectors();
         macro_rules! go {
             ($t:ty) => {
                 unsafe {
@@ -196,13 +198,15 @@ impl<R: Runtime> Chain<'_, R> {
                         self.client,
                         count.clone(),
                         dim,
-                        arg(a, n),
+                        vector,
+                        arg(a, lines),
                         arg(s, vectors),
-                        arg(&out, n),
-                        n,
+                        arg(&out, lines),
+                        lines,
                         len,
                         inner,
                         alpha,
+                        inner == 1,
                     )
                 }
             };
@@ -229,7 +233,8 @@ fn wrap<R: Runtime>(x: &DeviceTensor<R>, handle: Handle) -> Result<DeviceTensor<
     DeviceTensor::from_raw_parts(x.client(), handle, x.shape(), &strides, x.dtype())
 }
 
-/// `orthogonalize` as six kernels: `x*f`, sum, `x*x`, sum, divide with eps, `f - s x`.
+/// `orthogonalize` as seven kernels, as eager `f - (x*f).sum() / ((x*x).sum() + eps) * x`
+/// runs: `x*f`, sum, `x*x`, sum, divide with eps, `s x`, subtract.
 pub fn unfused_orthogonalize<R: Runtime>(
     x: &DeviceTensor<R>,
     f: &DeviceTensor<R>,
@@ -241,10 +246,11 @@ pub fn unfused_orthogonalize<R: Runtime>(
     let xf = c.sum(&c.mul(xh, fh)?)?;
     let xx = c.sum(&c.mul(xh, xh)?)?;
     let s = c.div_eps(&xf, &xx, opts.eps)?;
-    wrap(x, c.axpy(fh, -1.0, &s, xh)?)
+    wrap(x, c.sub(fh, &c.scale(1.0, &s, xh)?)?)
 }
 
-/// `orthogonalize_backward` as twelve kernels, in the order eager autograd would run them.
+/// `orthogonalize_backward` as fifteen kernels, one per primitive of
+/// `df = g - t x` and `dx = -s g - t (f - 2 s x)` with `t = <g,x> / (<x,x> + eps)`.
 pub fn unfused_orthogonalize_backward<R: Runtime>(
     x: &DeviceTensor<R>,
     f: &DeviceTensor<R>,
@@ -259,10 +265,10 @@ pub fn unfused_orthogonalize_backward<R: Runtime>(
     let s = c.div_eps(&xf, &xx, opts.eps)?;
     let gx = c.sum(&c.mul(gh, xh)?)?;
     let t = c.div_eps(&gx, &xx, opts.eps)?;
-    let df = c.axpy(gh, -1.0, &t, xh)?;
-    let h = c.axpy(fh, -2.0, &s, xh)?;
+    let df = c.sub(gh, &c.scale(1.0, &t, xh)?)?;
+    let h = c.sub(fh, &c.scale(2.0, &s, xh)?)?;
     let u = c.scale(-1.0, &s, gh)?;
-    let dx = c.axpy(&u, -1.0, &t, &h)?;
+    let dx = c.sub(&u, &c.scale(1.0, &t, &h)?)?;
     Ok((wrap(x, dx)?, wrap(x, df)?))
 }
 

@@ -119,7 +119,8 @@ impl DeviceLimits {
             .unwrap_or(1)
     }
 
-    fn plane_for(&self, width: u32) -> bool {
+    /// Whether a row of `width` units can reduce through planes on this device.
+    pub fn plane_for(&self, width: u32) -> bool {
         self.plane_size
             .is_some_and(|p| width >= p && width.is_multiple_of(p))
     }

@@ -14,7 +14,12 @@ fn unfused_chain_matches_reference_for_rows_and_columns() {
     let Some(client) = client() else { return };
     for (shape, axis) in [
         (&[17usize, 768][..], Axis::Last),
+        // Rows shorter than a cube: the reduction narrows its cube to the vector.
+        (&[40, 5][..], Axis::Last),
         (&[3, 64, 7, 7][..], Axis::Dim(1)),
+        // Trailing size a multiple of the vector width: broadcasts read scalars per lane.
+        (&[2, 6, 8][..], Axis::Dim(1)),
+        (&[4, 3, 5, 4][..], Axis::From(1)),
     ] {
         let n: usize = shape.iter().product();
         let opts = Options { eps: 1e-6, axis };
