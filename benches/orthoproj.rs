@@ -7,13 +7,16 @@
 //! `fused / copy` time is the fraction of achievable bandwidth the fused kernel reaches.
 //!
 //! `cargo bench --bench orthoproj` runs on the default wgpu device. With `--features cuda` and
-//! `ORTHOPROJ_BENCH_RUNTIME=cuda` it runs on CUDA device 0. `-- fwd/f32` filters by name.
+//! `ORTHOPROJ_BENCH_RUNTIME=cuda` it runs on CUDA device 0, and adds the shape of the H200
+//! bandwidth target (16384 x 4096). `-- fwd/f32` filters by name.
+//!
 //! Sampling is flat with 10 samples (criterion's minimum), 0.5 s warm-up and 1 s measurement
-//! per benchmark, so the suite fits in 10 minutes on a 2-core CPU Vulkan device, where a
-//! sample is one launch of 50-300 ms; on a GPU pass `--measurement-time 5` for tighter bounds. Inputs are
-//! made, and fused results checked against the unfused chain, only for benchmarks that pass
-//! the name filter. Shapes past the device's largest buffer are skipped with a message
-//! (llvmpipe allows 128 MiB: 16384 x 8192 f32 and the NCHW map in f32 do not fit).
+//! per benchmark, and no plots, so the whole suite (f32 and f16) fits in 10 minutes on a
+//! 2-core CPU Vulkan device, where one sample is a single launch of 20 ms to 2 s. On a GPU
+//! the same settings give thousands of launches per sample. Inputs are made, and fused results
+//! checked against the unfused chain, only for benchmarks that pass the name filter. Shapes
+//! past the device's largest buffer are skipped with a message (llvmpipe allows 128 MiB:
+//! 16384 x 8192 in f32 and f16, and the NCHW map in f32, do not fit).
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use cubecl::prelude::{ComputeClient, Runtime};
@@ -28,8 +31,10 @@ use std::cell::OnceCell;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-/// The shapes: token vectors, an NCHW map (channel mode), per-sample vectors.
-const SHAPES: [(&str, &[usize], Axis); 6] = [
+type Shape = (&'static str, &'static [usize], Axis);
+
+/// Token vectors, an NCHW map (channel mode), per-sample vectors.
+const SHAPES: [Shape; 6] = [
     ("8192x768", &[8192, 768], Axis::Last),
     ("4096x4096", &[4096, 4096], Axis::Last),
     ("65536x64", &[65536, 64], Axis::Last),
@@ -37,6 +42,11 @@ const SHAPES: [(&str, &[usize], Axis); 6] = [
     ("nchw-64x256x56x56", &[64, 256, 56, 56], Axis::Dim(1)),
     ("sample-32x512x28x28", &[32, 512, 28, 28], Axis::From(1)),
 ];
+
+/// The shape of the H200 target (at least 3.8 TB/s forward). Timed on CUDA only: on the
+/// software Vulkan device its f16 form would add minutes to a suite that must stay short.
+#[cfg(feature = "cuda")]
+const CUDA_TARGET_SHAPE: Shape = ("16384x4096", &[16384, 4096], Axis::Last);
 
 /// Random values in [-1, 1): zeros can run faster on some hardware.
 fn random<E: OrthoElement>(n: usize, seed: u64) -> Vec<E> {
@@ -121,10 +131,14 @@ impl<R: Runtime, E: OrthoElement> Case<'_, R, E> {
     }
 }
 
-fn bench_dtype<R: Runtime, E: OrthoElement>(c: &mut Criterion, client: &ComputeClient<R>) {
+fn bench_dtype<R: Runtime, E: OrthoElement>(
+    c: &mut Criterion,
+    client: &ComputeClient<R>,
+    shapes: &[Shape],
+) {
     let size = E::DTYPE.size() as u64;
     let max_bytes = client.properties().memory.max_page_size;
-    for (name, shape, axis) in SHAPES {
+    for &(name, shape, axis) in shapes {
         let n: usize = shape.iter().product();
         if n as u64 * size > max_bytes {
             eprintln!(
@@ -214,14 +228,16 @@ fn bench_dtype<R: Runtime, E: OrthoElement>(c: &mut Criterion, client: &ComputeC
     }
 }
 
-fn bench_runtime<R: Runtime>(c: &mut Criterion, client: ComputeClient<R>) {
-    bench_dtype::<R, f32>(c, &client);
-    // Each dtype runs only where the device supports it (llvmpipe: f16 yes, bf16 no).
-    if DeviceTensor::from_slice(&client, &[half::f16::ZERO], &[1]).is_ok() {
-        bench_dtype::<R, half::f16>(c, &client);
-    }
+fn bench_runtime<R: Runtime>(c: &mut Criterion, client: ComputeClient<R>, shapes: &[Shape]) {
+    // f32 and bf16 first: the H200 target names them, and the GPU run cuts what is left when
+    // its time is up. Each dtype runs only where the device supports it (llvmpipe: f16 yes,
+    // bf16 no).
+    bench_dtype::<R, f32>(c, &client, shapes);
     if DeviceTensor::from_slice(&client, &[half::bf16::ZERO], &[1]).is_ok() {
-        bench_dtype::<R, half::bf16>(c, &client);
+        bench_dtype::<R, half::bf16>(c, &client, shapes);
+    }
+    if DeviceTensor::from_slice(&client, &[half::f16::ZERO], &[1]).is_ok() {
+        bench_dtype::<R, half::f16>(c, &client, shapes);
     }
 }
 
@@ -229,12 +245,15 @@ fn benches(c: &mut Criterion) {
     #[cfg(feature = "cuda")]
     if std::env::var("ORTHOPROJ_BENCH_RUNTIME").as_deref() == Ok("cuda") {
         use cubecl::cuda::{CudaDevice, CudaRuntime};
-        return bench_runtime(c, CudaRuntime::client(&CudaDevice::new(0)));
+        // The target shape first, for the same reason.
+        let mut shapes = vec![CUDA_TARGET_SHAPE];
+        shapes.extend(SHAPES);
+        return bench_runtime(c, CudaRuntime::client(&CudaDevice::new(0)), &shapes);
     }
     #[cfg(feature = "wgpu")]
     {
         use cubecl::wgpu::{WgpuDevice, WgpuRuntime};
-        bench_runtime(c, WgpuRuntime::client(&WgpuDevice::default()));
+        bench_runtime(c, WgpuRuntime::client(&WgpuDevice::default()), &SHAPES);
     }
 }
 
@@ -243,7 +262,8 @@ criterion_group! {
     config = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(1));
+        .measurement_time(Duration::from_secs(1))
+        .without_plots();
     targets = benches
 }
 criterion_main!(orthoproj);

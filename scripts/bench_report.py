@@ -50,7 +50,7 @@ def shape_key(group):
 
 def table(groups):
     variants = ["fused", "fused_residual", "orthogonalize+add", "unfused", "copy",
-                "torch_eager", "torch_compile"]
+                "torch_eager", "torch_compile", "torch_copy"]
     present = [v for v in variants if any(v in g for g in groups.values())]
     head = ["group"] + [f"{v} GB/s" for v in present] + ["fused/copy", "unfused/fused"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]

@@ -23,7 +23,7 @@ chmod +x "$shim/nvcc"
 # A separate target directory: the pinned cudarc build must not invalidate the normal one.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target/gpu}"
 bin=$(PATH="$shim:$PATH" cargo bench --bench orthoproj --features cuda --no-run \
-    --message-format=json 2>/dev/null |
+    --message-format=json |
     python3 -c 'import json,sys
 for line in sys.stdin:
     m = json.loads(line)
@@ -31,6 +31,10 @@ for line in sys.stdin:
             and "bench" in m["target"]["kind"] and m.get("executable"):
         print(m["executable"])')
 rm -rf "$shim"
+if [ -z "$bin" ]; then
+    echo "build_gpu_bench.sh: cargo built no orthoproj bench executable" >&2
+    exit 1
+fi
 mkdir -p gpu-bench
 cp "$bin" gpu-bench/orthoproj-bench
 cp scripts/torch_bench.py scripts/bench_report.py scripts/run_gpu_bench.sh gpu-bench/
