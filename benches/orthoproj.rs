@@ -4,7 +4,7 @@
 //! (forward groups also `orthogonalize+add`, the residual done as two launches). Throughput is
 //! the bytes the fused kernel must move: forward reads x and f and writes one tensor
 //! (3 x elements x size), backward reads x, f, g and writes dx, df (5 x elements x size).
-//! `fused / copy` time is the fraction of achievable bandwidth the fused kernel reaches.
+//! `copy / fused` time is the fraction of achievable bandwidth the fused kernel reaches.
 //!
 //! `cargo bench --bench orthoproj` runs on the default wgpu device. With `--features cuda` and
 //! `ORTHOPROJ_BENCH_RUNTIME=cuda` it runs on CUDA device 0, and adds the shape of the H200
