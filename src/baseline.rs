@@ -96,19 +96,12 @@ impl<R: Runtime> Chain<'_, R> {
         Ok(out)
     }
 
-    /// The vector width of the reductions and broadcasts: one that keeps each line inside one
-    /// contiguous vector (`inner == 1`), or across adjacent strided vectors (`inner > 1`).
-    fn vector(&self) -> usize {
-        let VectorLayout { len, inner, .. } = self.layout;
-        self.limits.vector_for(if inner == 1 { len } else { inner })
-    }
-
     /// Per-vector sums of `a` into `f32`.
     fn sum(&self, a: &Handle) -> Result<Handle, OrthoError> {
         let out = self.scalars();
         let VectorLayout { len, inner, .. } = self.layout;
         let vectors = self.layout.vectors();
-        let vector = self.vector();
+        let vector = self.limits.vector_for_layout(&self.layout);
         let lines = self.layout.numel() / vector;
         if inner == 1 {
             // The fused kernels' cube size for this device (8 lanes on a SIMD CPU, 256 units
@@ -187,7 +180,7 @@ impl<R: Runtime> Chain<'_, R> {
     fn scale(&self, alpha: f32, s: &Handle, a: &Handle) -> Result<Handle, OrthoError> {
         let out = self.tensor();
         let VectorLayout { len, inner, .. } = self.layout;
-        let vector = self.vector();
+        let vector = self.limits.vector_for_layout(&self.layout);
         let lines = self.layout.numel() / vector;
         let (count, dim) = elementwise(&self.limits, lines)?;
         let vectors = self.layout.vectors();

@@ -119,6 +119,17 @@ impl DeviceLimits {
             .unwrap_or(1)
     }
 
+    /// The vector width for the per-vector kernels of `layout`: one that keeps each vector-line
+    /// inside one contiguous vector (`inner == 1`), or across adjacent strided vectors
+    /// (`inner > 1`).
+    pub fn vector_for_layout(&self, layout: &VectorLayout) -> usize {
+        self.vector_for(if layout.inner == 1 {
+            layout.len
+        } else {
+            layout.inner
+        })
+    }
+
     /// Whether a row of `width` units can reduce through planes on this device.
     pub fn plane_for(&self, width: u32) -> bool {
         self.plane_size
@@ -157,15 +168,14 @@ pub(crate) enum Plan {
 
 impl Plan {
     pub fn new(layout: &VectorLayout, limits: &DeviceLimits) -> Self {
+        let vector = limits.vector_for_layout(layout);
         if layout.inner > 1 {
-            let vector = limits.vector_for(layout.inner);
             return Plan::Columns {
                 vector,
                 inner_len: layout.inner / vector,
                 cube_units: limits.cube_units,
             };
         }
-        let vector = limits.vector_for(layout.len);
         let row_len = layout.len / vector;
         let units = limits.cube_units as usize;
         if layout.len > SPLIT_THRESHOLD {
